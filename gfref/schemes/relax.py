@@ -1,0 +1,93 @@
+r"""Closed-form relaxation parameters ξ₀ of §2.4 (Theorems 2.5 and 2.6), for any convention.
+
+Both conventions of DESIGN E9 mix two values of the auxiliary variable,
+
+    v(ξ) = ξ·A + (1 − ξ)·B,      ξ ∈ [0, 1],
+
+and ask for the smallest ξ meeting a constraint measured from A (so ξ = 1 is always
+feasible):
+
+* quadratic (SAV, IEQ; Thm 2.5):   v(ξ)² − A² ≤ budget,     budget = η‖Δw‖²/Δt
+* linear    (ExpSAV; Thm 2.6):     v(ξ) − A ≤ budget,       budget = η‖Δw‖/Δt  (E10: ‖Δw‖, not ‖Δw‖²)
+
+The paper's convention takes A = v̂ⁿ⁺¹ (recomputed from wⁿ⁺¹) and B = ṽⁿ⁺¹ (the scheme's
+recurrence); the Jiang–Zhang–Zhao / Ma–Mao–Shen convention takes A = r̃ⁿ⁺¹ and B = r̂ⁿ⁺¹.
+
+Quadratic case: v(ξ)² − A² − budget = aξ² + bξ + c with a = (A − B)², b = 2B(A − B),
+c = B² − A² − budget (the paper's coefficients), and a + b + c = −budget ≤ 0. The feasible
+set is [ξ₋, ξ₊] ∋ 1, so ξ₀ = max(0, ξ₋), ξ₋ = (−b − √(b² − 4ac))/(2a) — computed here in
+the cancellation-free form 2c/(−b + √(b² − 4ac)) when b < 0. Degenerate cases: a = 0 (A = B)
+gives ξ₀ = 0 (then v = A whatever ξ); a discriminant rounded below zero is taken as 0;
+the result is clipped to [0, 1].
+
+Linear case: (1 − ξ)(B − A) ≤ budget; ξ₀ = 0 when B ≤ A + budget, else 1 − budget/(B − A).
+
+All functions take and return 0-d arrays of one namespace, with no host sync.
+"""
+
+from __future__ import annotations
+
+from ..backend import namespace
+
+
+def xi_from_coefficients(a, b, c):
+    """Smallest ξ ∈ [0, 1] with aξ² + bξ + c ≤ 0, given a ≥ 0 and a + b + c ≤ 0 (ξ = 1 feasible)."""
+    xp = namespace(a, b, c)
+    disc = xp.sqrt(xp.clip(b * b - 4.0 * a * c, min=0.0))
+    # ξ₋ = (−b − √disc)/(2a) = 2c/(−b + √disc); pick the form without cancellation.
+    safe_a = xp.where(a > 0, a, xp.ones_like(a))
+    root_plain = (-b - disc) / (2.0 * safe_a)
+    denom = -b + disc
+    root_stable = 2.0 * c / xp.where(denom != 0, denom, xp.ones_like(denom))
+    root = xp.where(b >= 0, root_plain, root_stable)
+    xi = xp.where((a > 0) & (c > 0), root, xp.zeros_like(a))
+    return xp.clip(xi, min=0.0, max=1.0)
+
+
+def xi_quadratic(A, B, budget):
+    """Smallest ξ ∈ [0, 1] with (ξA + (1 − ξ)B)² − A² ≤ budget (Theorem 2.5's closed form)."""
+    diff = A - B
+    return xi_from_coefficients(diff * diff, 2.0 * B * diff, B * B - A * A - budget)
+
+
+def xi_quadratic_vector(A, B, budget):
+    """:func:`xi_quadratic` for vectors (relaxed IEQ, v = q): ‖ξA + (1 − ξ)B‖² − ‖A‖² ≤ budget.
+
+    a = ‖A − B‖², b = 2⟨B, A − B⟩, c = ‖B‖² − ‖A‖² − budget.
+    """
+    xp = namespace(A, B, budget)
+    diff = A - B
+    return xi_from_coefficients(xp.vecdot(diff, diff), 2.0 * xp.vecdot(B, diff), xp.vecdot(B, B) - xp.vecdot(A, A) - budget)
+
+
+def xi_linear(A, B, budget):
+    """Smallest ξ ∈ [0, 1] with (ξA + (1 − ξ)B) − A ≤ budget (Theorem 2.6's closed form)."""
+    xp = namespace(A, B, budget)
+    gap = B - A
+    needs = gap > budget
+    safe_gap = xp.where(needs, gap, xp.ones_like(gap))
+    xi = xp.where(needs, 1.0 - budget / safe_gap, xp.zeros_like(gap))
+    return xp.clip(xi, min=0.0, max=1.0)
+
+
+def xi_linear_log(log_A, log_B, budget):
+    """:func:`xi_linear` for A = exp(log_A), B = exp(log_B) without forming either (ExpSAV, E4).
+
+    B − A = A·expm1(log_B − log_A), so budget/(B − A) = exp(log budget − log_A − log expm1(·)).
+    """
+    xp = namespace(log_A, log_B, budget)
+    delta = log_B - log_A
+    positive = delta > 0
+    safe_delta = xp.where(positive, delta, xp.ones_like(delta))
+    safe_budget = xp.where(budget > 0, budget, xp.ones_like(budget))
+    log_ratio = xp.log(safe_budget) - log_A - xp.log(xp.expm1(safe_delta))
+    ratio = xp.where(budget > 0, xp.exp(xp.clip(log_ratio, max=1.0)), xp.zeros_like(budget))
+    xi = xp.where(positive, 1.0 - ratio, xp.zeros_like(delta))
+    return xp.clip(xi, min=0.0, max=1.0)
+
+
+def mix_log(xi, log_A, log_B):
+    """log(ξ·A + (1 − ξ)·B) for A = exp(log_A), B = exp(log_B), computed in log space."""
+    xp = namespace(xi, log_A, log_B)
+    tiny = xp.finfo(log_A.dtype).tiny
+    return xp.logaddexp(xp.log(xp.clip(xi, min=tiny)) + log_A, xp.log(xp.clip(1.0 - xi, min=tiny)) + log_B)
