@@ -34,7 +34,10 @@ __all__ = ["NonFiniteStepError", "Scheme", "SchemeError", "StepInfo", "get_schem
 
 def __getattr__(name: str):
     if name in _MODULE_OF:
-        return getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+        factory = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+        # Importing the submodule bound its module object to this name; the factory wins.
+        globals()[name] = factory
+        return factory
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -42,4 +45,7 @@ def get_scheme(name: str, **hyperparams) -> Scheme:
     """The scheme ``name`` (one of :data:`_MODULE_OF`'s keys) built with ``hyperparams``."""
     if name not in _MODULE_OF:
         raise SchemeError(f"scheme must be one of {', '.join(_MODULE_OF)}; got {name!r}")
-    return __getattr__(name)(**hyperparams)
+    factory = globals().get(name)
+    if not callable(factory) or isinstance(factory, type(importlib)):
+        factory = __getattr__(name)
+    return factory(**hyperparams)
