@@ -18,6 +18,7 @@ from .backend import Backend, BackendError, get_backend, namespace, to_numpy
 from .losses import CrossEntropy, MSE, get_loss
 from .mlp import MLP
 from .problem import Batch, NonFiniteError, Point, Problem
+from . import schemes
 
 __version__ = "0.1.0"
 
@@ -34,5 +35,6 @@ __all__ = [
     "get_backend",
     "get_loss",
     "namespace",
+    "schemes",
     "to_numpy",
 ]
