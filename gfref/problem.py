@@ -27,7 +27,9 @@ from typing import Any, NamedTuple
 
 from .backend import namespace
 from .losses import CrossEntropy, MSE
-from .mlp import MLP
+
+
+_MODEL_INTERFACE = ("n", "k", "forward", "vjp", "jvp", "jacobian", "gram")
 
 
 class Batch(NamedTuple):
@@ -48,19 +50,22 @@ class Problem:
     Parameters
     ----------
     model : MLP
+        Or any object with the MLP's interface (``n``, ``k``, ``forward``, ``vjp``, ``jvp``,
+        ``jacobian``, ``gram``); the tests use a linear model to get a convex problem.
     loss : MSE or CrossEntropy
     check_finite : bool
         Check every batch for NaN/inf (one reduction per batch). The training loop checks
         the whole data set once and turns this off.
     """
 
-    model: MLP
+    model: Any  # an MLP, or an object with its interface
     loss: Any
     check_finite: bool = True
 
     def __post_init__(self):
-        if not isinstance(self.model, MLP):
-            raise TypeError(f"Problem: model must be a gfref.MLP; got {type(self.model).__name__}")
+        missing = [name for name in _MODEL_INTERFACE if not hasattr(self.model, name)]
+        if missing:
+            raise TypeError(f"Problem: model must be a gfref.MLP or have its methods; {type(self.model).__name__} lacks {', '.join(missing)}")
         if not isinstance(self.loss, (MSE, CrossEntropy)):
             raise TypeError(f"Problem: loss must be gfref.losses.MSE or CrossEntropy; got {type(self.loss).__name__}")
         if isinstance(self.loss, CrossEntropy) and self.model.k < 2:
