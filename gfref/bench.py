@@ -32,7 +32,7 @@ from .losses import get_loss
 from .mlp import MLP
 from .problem import Batch, Problem
 
-BENCH_RUNS = ("sgd", "adam", "sav", "expsav", "ieq_adaptive", "ieq", "sav_relaxed", "expsav_relaxed", "ieq_relaxed")
+BENCH_RUNS = ("sgd", "adam", "sav", "expsav", "ieq_adaptive", "ieq", "sav_relaxed", "expsav_relaxed")
 
 
 def _state_bytes(state) -> int:

@@ -11,41 +11,34 @@ factory            paper                           module
 ``ieq_adaptive``   §2.2.5 Method B, Lemma 2.1      :mod:`gfref.schemes.ieq`
 =================  ==============================  ====================================
 
-Factories load on first use, so ``import gfref.schemes`` is cheap.
+Each factory shares its name with its module; the imports below bind the package attributes
+to the factories, so ``gfref.schemes.sgd`` is the function (the module stays reachable as
+``sys.modules["gfref.schemes.sgd"]`` and through ``from gfref.schemes.sgd import ...``).
 """
 
 from __future__ import annotations
 
-import importlib
-
 from .base import NonFiniteStepError, Scheme, SchemeError, StepInfo
+from .sgd import sgd  # noqa: I001  (each import rebinds the submodule's name to its factory)
+from .adam import adam
+from .sav import sav
+from .expsav import expsav
+from .ieq import ieq, ieq_adaptive
 
-_MODULE_OF = {
-    "sgd": "sgd",
-    "adam": "adam",
-    "sav": "sav",
-    "expsav": "expsav",
-    "ieq": "ieq",
-    "ieq_adaptive": "ieq",
+FACTORIES = {
+    "sgd": sgd,
+    "adam": adam,
+    "sav": sav,
+    "expsav": expsav,
+    "ieq": ieq,
+    "ieq_adaptive": ieq_adaptive,
 }
 
-__all__ = ["NonFiniteStepError", "Scheme", "SchemeError", "StepInfo", "get_scheme", *_MODULE_OF]
-
-
-def __getattr__(name: str):
-    if name in _MODULE_OF:
-        factory = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
-        # Importing the submodule bound its module object to this name; the factory wins.
-        globals()[name] = factory
-        return factory
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["FACTORIES", "NonFiniteStepError", "Scheme", "SchemeError", "StepInfo", "get_scheme", *FACTORIES]
 
 
 def get_scheme(name: str, **hyperparams) -> Scheme:
-    """The scheme ``name`` (one of :data:`_MODULE_OF`'s keys) built with ``hyperparams``."""
-    if name not in _MODULE_OF:
-        raise SchemeError(f"scheme must be one of {', '.join(_MODULE_OF)}; got {name!r}")
-    factory = globals().get(name)
-    if not callable(factory) or isinstance(factory, type(importlib)):
-        factory = __getattr__(name)
-    return factory(**hyperparams)
+    """The scheme ``name`` (a key of :data:`FACTORIES`) built with ``hyperparams``."""
+    if name not in FACTORIES:
+        raise SchemeError(f"scheme must be one of {', '.join(FACTORIES)}; got {name!r}")
+    return FACTORIES[name](**hyperparams)
