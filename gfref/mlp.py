@@ -128,13 +128,20 @@ class MLP:
         xp = namespace(w, X)
         ones = xp.ones((X.shape[0], 1), dtype=X.dtype)
         Xt = xp.concat([X, ones], axis=1)
-        Z = Xt @ W
-        D = xp.astype(Z > 0, Z.dtype)
-        S = Z * D  # σ(Z) = max(Z, 0), formed from the mask we need anyway
+        S = Xt @ W  # Z, turned into σ(Z) in place below
+        D = xp.astype(S > 0, S.dtype)
+        # σ(Z) = Z·σ'(Z), in place: every fresh (B, m) buffer costs page faults, and Z itself
+        # is not needed again.
+        S *= D
         return S @ a, Cache(Xt, D, S, a)
 
     def __call__(self, w, X):
-        return self.forward(w, X)[0]
+        """f(X; w) alone, without what the derivatives need (cheaper than :meth:`forward`)."""
+        W, a = self.unpack(w)
+        self._check_X(X, w)
+        xp = namespace(w, X)
+        Xt = xp.concat([X, xp.ones((X.shape[0], 1), dtype=X.dtype)], axis=1)
+        return xp.clip(Xt @ W, min=0.0) @ a
 
     # ---------------------------------------------------------------- backward
     def vjp(self, cache: Cache, v):
@@ -145,7 +152,8 @@ class MLP:
         xp = namespace(cache.S, v)
         V = self._as_outputs(v, cache)
         grad_a = cache.S.T @ V  # ∂f/∂a = S
-        grad_Z = (V @ cache.a.T) * cache.D  # back through a, then through σ
+        grad_Z = V @ cache.a.T  # back through a ...
+        grad_Z *= cache.D  # ... then through σ (in place, as in forward)
         grad_W = cache.Xt.T @ grad_Z
         return xp.concat([xp.reshape(grad_W, (-1,)), xp.reshape(grad_a, (-1,))])
 

@@ -29,7 +29,7 @@ from .backend import namespace
 from .losses import CrossEntropy, MSE
 
 
-_MODEL_INTERFACE = ("n", "k", "forward", "vjp", "jvp", "jacobian", "gram")
+_MODEL_INTERFACE = ("n", "k", "forward", "__call__", "vjp", "jvp", "jacobian", "gram")
 
 
 class Batch(NamedTuple):
@@ -50,8 +50,8 @@ class Problem:
     Parameters
     ----------
     model : MLP
-        Or any object with the MLP's interface (``n``, ``k``, ``forward``, ``vjp``, ``jvp``,
-        ``jacobian``, ``gram``); the tests use a linear model to get a convex problem.
+        Or any object with the MLP's interface (``n``, ``k``, ``forward``, ``__call__``,
+        ``vjp``, ``jvp``, ``jacobian``, ``gram``); the tests use a linear model to get a convex problem.
     loss : MSE or CrossEntropy
     check_finite : bool
         Check every batch for NaN/inf (one reduction per batch). The training loop checks
@@ -83,8 +83,12 @@ class Problem:
         return Point(self, w, Batch(X, y), f, cache)
 
     def loss_at(self, w, batch):
-        """L(w; batch), forward pass only."""
-        return self.at(w, batch).loss
+        """L(w; batch) from the outputs alone (no cache for derivatives)."""
+        X, y = batch
+        if self.check_finite:
+            check_finite(X, "X")
+        f = self.model(w, X)
+        return self.loss.value(f, self.loss.check_targets(f, y))
 
     def residual_scale(self, batch) -> float:
         """The constant s with ½‖s·q‖² = L for MSE (see :mod:`gfref.losses`)."""

@@ -66,6 +66,9 @@ class LinearModel:
         Xt = xp.concat([X, xp.ones((X.shape[0], 1), dtype=X.dtype)], axis=1)
         return (Xt @ w)[:, None], Xt
 
+    def __call__(self, w, X):
+        return self.forward(w, X)[0]
+
     def vjp(self, Xt, v):
         xp = namespace(Xt, v)
         return Xt.T @ xp.reshape(v, (-1,))

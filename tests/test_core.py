@@ -283,3 +283,12 @@ def test_import_pulls_in_neither_matplotlib_nor_cupy():
     code = "import sys, gfref; bad = [m for m in ('matplotlib', 'cupy', 'scipy') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("d,m,k,B", SHAPES)
+def test_outputs_alone_equal_the_forward_pass(backend, d, m, k, B):
+    # model(w, X) skips the cache (relaxation's extra loss evaluation); it must be the same f
+    problem, w, batch = make_problem(backend, d, m, k, B)
+    f_forward = problem.at(w, batch).f
+    assert rel_err(problem.model(w, batch.X), f_forward) < 1e-15
+    assert float(problem.loss_at(w, batch)) == pytest.approx(float(problem.at(w, batch).loss), rel=1e-14)
