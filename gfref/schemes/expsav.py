@@ -9,23 +9,22 @@ update below is evaluated in logs, e.g. log r⁰ = log C + L(w⁰).
 Notation as in :mod:`gfref.schemes.sav`: gⁿ = ∇_w L(wⁿ; 𝓑ₙ), g̃ⁿ = gⁿ/(1 + Δtλ) (𝓛 = λI),
 Sⁿ = ⟨gⁿ, g̃ⁿ⟩ ≥ 0. The paper prints three different updates (E3):
 
-=========  ===============================  ==============================  ============================
-form       rⁿ⁺¹                             wⁿ⁺¹ − wⁿ                       in logs
-=========  ===============================  ==============================  ============================
-``box``    rⁿ/(1 + ΔtSⁿ/rⁿ)   (§2.2.4)      −Δt(rⁿ⁺¹/rⁿ)·g̃ⁿ                 log rⁿ⁺¹ = log rⁿ − softplus(log(ΔtSⁿ) − log rⁿ)
-``thm2.2`` rⁿ/(1 + ΔtSⁿ/rⁿ)   (Thm 2.2)     −Δt(rⁿ⁺¹/(rⁿ)²)·g̃ⁿ              step = exp(log Δt + log rⁿ⁺¹ − 2 log rⁿ)
-``thm2.3`` rⁿ/(1 + ΔtSⁿ)      (Thm 2.3)     −Δt(rⁿ⁺¹/rⁿ)·g̃ⁿ = −Δt/(1+ΔtSⁿ)·g̃ⁿ  log rⁿ⁺¹ = log rⁿ − log1p(ΔtSⁿ)
-=========  ===============================  ==============================  ============================
+* ``box`` (§2.2.4, the default):  rⁿ⁺¹ = rⁿ/(1 + ΔtSⁿ/rⁿ),  wⁿ⁺¹ = wⁿ − Δt(rⁿ⁺¹/rⁿ)·g̃ⁿ.
+  In logs: log rⁿ⁺¹ = log rⁿ − softplus(log(ΔtSⁿ) − log rⁿ), with softplus(z) = log(1 + eᶻ)
+  computed as logaddexp(0, z), so a tiny r cannot overflow exp(−log r).
+* ``thm2.2`` (Theorem 2.2):  the same r,  wⁿ⁺¹ = wⁿ − Δt(rⁿ⁺¹/(rⁿ)²)·g̃ⁿ = wⁿ − Δt/(rⁿ + ΔtSⁿ)·g̃ⁿ.
+  In logs: coefficient exp(log Δt + log rⁿ⁺¹ − 2 log rⁿ).
+* ``thm2.3`` (Theorem 2.3):  rⁿ⁺¹ = rⁿ/(1 + ΔtSⁿ),  wⁿ⁺¹ = wⁿ − Δt(rⁿ⁺¹/rⁿ)·g̃ⁿ = wⁿ − Δt/(1 + ΔtSⁿ)·g̃ⁿ.
+  In logs: log rⁿ⁺¹ = log rⁿ − log1p(ΔtSⁿ); the step does not depend on r at all.
 
-(softplus(z) = log(1 + eᶻ) = log1p(ΔtSⁿ/rⁿ), computed as logaddexp(0, z) so that a tiny r
-cannot overflow exp(−log r).)
-
-What each guarantees (tests in tests/test_schemes_sav.py):
+What each guarantees (tests in tests/test_schemes_sav.py), with step_size the factor in
+Δw = −step_size·gⁿ (so it carries the 1/(1 + Δtλ)):
 
 * all three: rⁿ⁺¹ ≤ rⁿ for every Δt > 0 (the denominators are ≥ 1) — exactly, also in logs.
-* box and thm2.3: the step lies in (0, Δt]. thm2.2: the step is Δt/(rⁿ + ΔtSⁿ), which exceeds
-  Δt whenever rⁿ + ΔtSⁿ < 1 (C < 1 and a small loss) and underflows to 0 once L is in the
-  hundreds: the "r⁻ⁿ" problem that Theorem 2.3 removes.
+* box and thm2.3: step_size ∈ (0, Δt]. thm2.2: step_size = Δt/((rⁿ + ΔtSⁿ)(1 + Δtλ)), which
+  exceeds Δt whenever (rⁿ + ΔtSⁿ)(1 + Δtλ) < 1 (C < 1 and a small loss), and is ~e^(−L):
+  negligible once L is in the tens and exactly 0 past L ≈ 745 in float64 — the "r⁻ⁿ"
+  problem that Theorem 2.3 removes.
 * Δt → 0 (the discrete laws): box and thm2.2 give (log rⁿ⁺¹ − log rⁿ)/Δt → −‖gⁿ‖²/rⁿ, i.e.
   dr/dt = −‖g‖²; thm2.3 gives → −‖gⁿ‖², i.e. d(log r)/dt = −‖g‖². Along the weights, the
   continuous law of Theorem 2.2 reads d log(C·e^L)/dt = ⟨g, dw/dt⟩, which is −‖g‖²/r for
@@ -102,8 +101,10 @@ def expsav(dt: float, C: float = 1.0, lam: float = 0.0, form: str = "box", relax
     * rⁿ⁺¹ ≤ rⁿ for every form, unrelaxed or relax="paper" (``test_r_never_increases``);
       relax="jzz" can raise r (``test_expsav_jzz_can_raise_r``);
     * ξ₀ ∈ [0, 1] is the smallest feasible ξ (``test_expsav_xi0_is_the_smallest_feasible``);
-    * box and thm2.3: step in (0, Δt]; thm2.2: step Δt/(rⁿ + ΔtSⁿ), above Δt for r < 1
-      (``test_expsav_step_sizes``);
+    * box and thm2.3: step in (0, Δt] (``test_expsav_box_and_thm23_step_in_0_dt``); thm2.2:
+      step Δt/((rⁿ + ΔtSⁿ)(1 + Δtλ)) (``test_expsav_thm22_step_is_dt_over_r_plus_dtS``), above Δt
+      for r < 1 (``test_expsav_thm22_step_can_exceed_dt``), 0 at a large loss
+      (``test_expsav_thm22_freezes_at_large_loss``);
     * the Δt → 0 laws of the module docstring (``test_expsav_small_dt_limit``,
       ``test_expsav_r_tracks_the_loss_only_in_consistent_forms``);
     * no overflow at an initial loss > 1000 in float64 and float32 (``test_expsav_large_loss_no_overflow``).

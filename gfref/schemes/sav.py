@@ -48,7 +48,11 @@ forward pass), r̃ = (R)'s value and budget β = η‖Δw‖²/Δt:
     (rⁿ⁺¹)² − (rⁿ)² ≤ −(1 − η)‖Δw‖²/Δt − λ‖Δw‖² (and so rⁿ⁺¹ ≤ rⁿ). On top of the box form
     this fails: once r has drifted below ρ, the mix can pull rⁿ⁺¹ above rⁿ.
 
-The relaxation changes only the r carried to the next step, never wⁿ⁺¹.
+The relaxation changes only the r carried to the next step, never wⁿ⁺¹. ξ₀ comes from
+:func:`~gfref.schemes.relax.xi_quadratic` (the paper's closed form); these statements hold to
+rounding at the scale ε·max(r̂², r̃², β). Near a double root of the quadratic (r̃ ≪ r̂ with
+β ≈ 0, e.g. the Thm 2.1 form at a huge Δt) b² − 4ac cancels and ξ₀ is accurate to ~√ε only,
+so r can exceed its exact value by ~√ε·r̂ (``test_relaxed_sav_near_a_double_root_*``).
 """
 
 from __future__ import annotations
@@ -116,11 +120,14 @@ def sav(dt: float, C: float, lam: float = 0.0, form: str = "box", relax: str | N
       (``test_r_never_increases``; box + jzz: ``test_jzz_on_the_box_can_raise_r``);
     * thm2.1: the identity (rⁿ⁺¹)² − (rⁿ)² + (rⁿ⁺¹ − rⁿ)² = −‖Δw‖²/Δt − λ‖Δw‖²
       (``test_sav_thm21_energy_identity``); box: it holds at n = 0 only, with the defect
-      (rⁿ⁺¹)²ΔtSⁿ(1/(rⁿ)² − 1/(ρⁿ)²) (``test_sav_box_identity_defect``);
+      (rⁿ⁺¹)²ΔtSⁿ(1/(rⁿ)² − 1/(ρⁿ)²) (``test_sav_box_identity_defect``,
+      ``test_sav_box_identity_fails_after_the_first_step``);
     * thm2.1 + jzz: (rⁿ⁺¹)² − (rⁿ)² ≤ −(1 − η)‖Δw‖²/Δt − λ‖Δw‖² (``test_sav_jzz_energy_inequality``);
     * ξ₀ ∈ [0, 1] is the smallest feasible ξ (``test_sav_xi0_is_the_smallest_feasible``);
-    * box: step in (0, Δt]; thm2.1: the step can exceed Δt (``test_sav_step_sizes``);
-    * Δt → 0: ((rⁿ⁺¹)² − (rⁿ)²)/Δt → −‖gⁿ‖²·(rⁿ/ρⁿ)², = −S at rⁿ = ρⁿ (``test_sav_small_dt_limit``);
+    * box: step in (0, Δt] (``test_sav_box_step_in_0_dt``); thm2.1: the step can exceed Δt
+      (``test_sav_thm21_step_can_exceed_dt``);
+    * Δt → 0: ((rⁿ⁺¹)² − (rⁿ)²)/Δt → −‖gⁿ‖²·(rⁿ/ρⁿ)², = −S at rⁿ = ρⁿ (``test_sav_small_dt_limit``),
+      the loss's slope at rⁿ = ρⁿ (``test_sav_energy_slope_matches_the_loss_slope_at_r_equal_rho``);
     * L can rise while r falls (``test_sav_loss_can_rise_while_r_falls``).
 
     StepInfo

@@ -35,7 +35,7 @@ def sgd(lr: float) -> Scheme:
     None beyond the formula: SGD has no energy law (L may rise for a large ``lr``). The step
     equals a hand computation (``test_sgd_step_matches_hand_computation``); a step whose loss
     or gradient is not finite raises :class:`NonFiniteStepError`
-    (``test_sgd_divergence_raises_non_finite``).
+    (``test_non_finite_steps_name_the_quantity``).
 
     StepInfo
     --------
