@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.set_defaults(mode="quick")
     rep.add_argument("--experiments", nargs="+", choices=list(EXPERIMENTS), metavar="EXP", help=f"experiments to run (default: all of {', '.join(EXPERIMENTS)})")
     rep.add_argument("--schemes", nargs="+", choices=RUN_NAMES, metavar="RUN", help=f"runs to include (default: all of {', '.join(RUN_NAMES)})")
+    rep.add_argument("--jobs", type=int, default=1, help="runs at once, in worker processes with one BLAS thread each (default: 1)")
     add_common(rep, "gfref-results")
 
     run = sub.add_parser(
@@ -101,6 +102,7 @@ def _cmd_reproduce(args) -> int:
         dtype=args.dtype,
         seed=args.seed,
         mnist_dir=args.mnist_dir,
+        jobs=args.jobs,
         progress=False if args.quiet else None,
     )
     return 0

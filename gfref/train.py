@@ -84,10 +84,11 @@ def evaluate(problem: Problem, w, X, y, chunk: int = 8192) -> tuple[float, float
     classify = problem.loss.task == "classification"
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
-        point = problem.at(w, Batch(X[start:stop, ...], y[start:stop, ...]))
-        total_loss += float(to_numpy(point.loss)) * (stop - start)
+        f = problem.model(w, X[start:stop, ...])  # outputs only: no derivative cache
+        y_chunk = problem.loss.check_targets(f, y[start:stop, ...])
+        total_loss += float(to_numpy(problem.loss.value(f, y_chunk))) * (stop - start)
         if classify:
-            total_acc += float(to_numpy(point.accuracy())) * (stop - start)
+            total_acc += float(to_numpy(problem.loss.accuracy(f, y_chunk))) * (stop - start)
     return total_loss / n, (total_acc / n if classify else None)
 
 
