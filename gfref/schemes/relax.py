@@ -45,9 +45,20 @@ def xi_from_coefficients(a, b, c):
 
 
 def xi_quadratic(A, B, budget):
-    """Smallest ξ ∈ [0, 1] with (ξA + (1 − ξ)B)² − A² ≤ budget (Theorem 2.5's closed form)."""
-    diff = A - B
-    return xi_from_coefficients(diff * diff, 2.0 * B * diff, B * B - A * A - budget)
+    """Smallest ξ ∈ [0, 1] with (ξA + (1 − ξ)B)² − A² ≤ budget (Theorem 2.5), for A, B ≥ 0.
+
+    For non-negative A and B (SAV's r is a square root) the mix v(ξ) stays ≥ 0, so the
+    constraint is v(ξ) ≤ √(A² + budget), linear in ξ: ξ₀ = 0 when B ≤ √(A² + budget), else
+    ξ₀ = (B − √(A² + budget))/(B − A). This is the smaller root of the paper's quadratic
+    aξ² + bξ + c, evaluated without the b² − 4ac cancellation that costs half the digits
+    near a double root (r̃ ≪ r̂ with a small budget).
+    """
+    xp = namespace(A, B, budget)
+    ceiling = xp.sqrt(A * A + budget)
+    needs = B > ceiling  # then B > ceiling ≥ A, so B − A > 0
+    gap = xp.where(needs, B - A, xp.ones_like(B))
+    xi = xp.where(needs, (B - ceiling) / gap, xp.zeros_like(B))
+    return xp.clip(xi, min=0.0, max=1.0)
 
 
 def xi_quadratic_vector(A, B, budget):
