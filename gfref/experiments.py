@@ -222,7 +222,7 @@ class Mode:
 FULL = Mode("full", _frozen(exp1=1.0, exp2=1.0, exp3=1.0, exp4=1.0), _frozen(), _frozen())
 QUICK = Mode(
     "quick",
-    epoch_fraction=_frozen(exp1=0.02, exp2=0.05, exp3=0.3, exp4=0.1),
+    epoch_fraction=_frozen(exp1=0.01, exp2=0.05, exp3=0.2, exp4=0.1),
     n_train=_frozen(exp1=2000, exp2=2000, exp4=2000),
     n_test=_frozen(exp1=500, exp2=500, exp4=500),
 )
