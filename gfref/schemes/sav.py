@@ -49,10 +49,11 @@ forward pass), r̃ = (R)'s value and budget β = η‖Δw‖²/Δt:
     this fails: once r has drifted below ρ, the mix can pull rⁿ⁺¹ above rⁿ.
 
 The relaxation changes only the r carried to the next step, never wⁿ⁺¹. ξ₀ comes from
-:func:`~gfref.schemes.relax.xi_quadratic` (the paper's closed form); these statements hold to
-rounding at the scale ε·max(r̂², r̃², β). Near a double root of the quadratic (r̃ ≪ r̂ with
-β ≈ 0, e.g. the Thm 2.1 form at a huge Δt) b² − 4ac cancels and ξ₀ is accurate to ~√ε only,
-so r can exceed its exact value by ~√ε·r̂ (``test_relaxed_sav_near_a_double_root_*``).
+:func:`~gfref.schemes.relax.xi_quadratic`: the smaller root of the paper's quadratic, written
+for r ≥ 0 as ξ₀ = (B − √(A² + β))/(B − A). The paper's formula (−b − √(b² − 4ac))/(2a) gives
+the same root but loses half the digits near a double root (r̃ ≪ r̂ with β ≈ 0, e.g. the
+Thm 2.1 form at a huge Δt), enough to let r rise by 40% in a seeded case
+(``test_relaxed_sav_near_a_double_root_keeps_r_to_rounding``).
 """
 
 from __future__ import annotations
