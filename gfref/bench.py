@@ -167,7 +167,7 @@ def bench_torch(dtype: str = "float64", epochs: int = 3) -> dict | None:
 
     torch_dtype = getattr(torch, dtype)
     Xt = torch.as_tensor(dataset.X_train, dtype=torch_dtype)
-    yt = torch.as_tensor(dataset.y_train, dtype=torch_dtype)
+    yt = torch.tensor(dataset.y_train, dtype=torch_dtype)
 
     def torch_epoch(seed):
         torch.manual_seed(0)
