@@ -166,7 +166,7 @@ def bench_torch(dtype: str = "float64", epochs: int = 3) -> dict | None:
         return time.perf_counter() - start
 
     torch_dtype = getattr(torch, dtype)
-    Xt = torch.as_tensor(dataset.X_train, dtype=torch_dtype)
+    Xt = torch.tensor(dataset.X_train, dtype=torch_dtype)  # a copy: the data set is read-only
     yt = torch.tensor(dataset.y_train, dtype=torch_dtype)
 
     def torch_epoch(seed):
