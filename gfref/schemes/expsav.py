@@ -103,7 +103,7 @@ def expsav(dt: float, C: float = 1.0, lam: float = 0.0, form: str = "box", relax
     * ξ₀ ∈ [0, 1] is the smallest feasible ξ (``test_expsav_xi0_is_the_smallest_feasible``);
     * box and thm2.3: step in (0, Δt] (``test_expsav_box_and_thm23_step_in_0_dt``); thm2.2:
       step Δt/((rⁿ + ΔtSⁿ)(1 + Δtλ)) (``test_expsav_thm22_step_is_dt_over_r_plus_dtS``), above Δt
-      for r < 1 (``test_expsav_thm22_step_can_exceed_dt``), 0 at a large loss
+      when (rⁿ + ΔtSⁿ)(1 + Δtλ) < 1, so only for r < 1 (``test_expsav_thm22_step_can_exceed_dt``), 0 at a large loss
       (``test_expsav_thm22_freezes_at_large_loss``);
     * the Δt → 0 laws of the module docstring (``test_expsav_small_dt_limit``,
       ``test_expsav_r_tracks_the_loss_only_in_consistent_forms``);
@@ -195,9 +195,8 @@ def _check_finite(scheme: str, named: dict) -> None:
 def _mix(xp, xi, log_A, log_B):
     """log(ξA + (1 − ξ)B) in log space, exact at ξ = 0 and ξ = 1.
 
-    Written here rather than with :func:`~gfref.schemes.relax.mix_log`, which clips ξ to
-    ``finfo.tiny`` (absent from the array-API standard, whose name is ``smallest_normal``) and
-    so returns log(tiny·A + B) at ξ = 0 — not log B once A/B > 1/tiny (e^87 in float32).
+    ξ at the ends is handled apart rather than clipped to a tiny positive number: clipping
+    would give log(tiny·A + B) at ξ = 0, not log B, once A/B > 1/tiny (e^87 in float32).
     """
     inside = (xi > 0) & (xi < 1)
     xi_in = xp.where(inside, xi, xp.full_like(xi, 0.5))  # keeps log(ξ), log1p(−ξ) finite

@@ -15,10 +15,18 @@ recurrence); the Jiang–Zhang–Zhao / Ma–Mao–Shen convention takes A = r̃
 
 Quadratic case: v(ξ)² − A² − budget = aξ² + bξ + c with a = (A − B)², b = 2B(A − B),
 c = B² − A² − budget (the paper's coefficients), and a + b + c = −budget ≤ 0. The feasible
-set is [ξ₋, ξ₊] ∋ 1, so ξ₀ = max(0, ξ₋), ξ₋ = (−b − √(b² − 4ac))/(2a) — computed here in
-the cancellation-free form 2c/(−b + √(b² − 4ac)) when b < 0. Degenerate cases: a = 0 (A = B)
-gives ξ₀ = 0 (then v = A whatever ξ); a discriminant rounded below zero is taken as 0;
-the result is clipped to [0, 1].
+set is [ξ₋, ξ₊] ∋ 1, so ξ₀ = max(0, ξ₋), ξ₋ = (−b − √(b² − 4ac))/(2a).
+
+* Scalars A, B ≥ 0 (SAV's r): v(ξ) ≥ 0, so the constraint is v(ξ) ≤ √(A² + budget) and
+  ξ₀ = (B − √(A² + budget))/(B − A) when B exceeds that ceiling, else 0
+  (:func:`xi_quadratic`). This is ξ₋ without the b² − 4ac cancellation, which near a
+  double root (B ≫ A, small budget) loses half the digits of the paper's formula.
+* Vectors (IEQ's q; :func:`xi_quadratic_vector`): the general root, in the form
+  2c/(−b + √(b² − 4ac)) when b < 0; it keeps the cancellation near a double root (no test
+  yet exercises relaxed IEQ there). a = 0 (A = B) gives ξ₀ = 0 (then v = A whatever ξ);
+  a discriminant rounded below zero is taken as 0.
+
+Every result is clipped to [0, 1].
 
 Linear case: (1 − ξ)(B − A) ≤ budget; ξ₀ = 0 when B ≤ A + budget, else 1 − budget/(B − A).
 
@@ -95,10 +103,3 @@ def xi_linear_log(log_A, log_B, budget):
     ratio = xp.where(budget > 0, xp.exp(xp.clip(log_ratio, max=1.0)), xp.zeros_like(budget))
     xi = xp.where(positive, 1.0 - ratio, xp.zeros_like(delta))
     return xp.clip(xi, min=0.0, max=1.0)
-
-
-def mix_log(xi, log_A, log_B):
-    """log(ξ·A + (1 − ξ)·B) for A = exp(log_A), B = exp(log_B), computed in log space."""
-    xp = namespace(xi, log_A, log_B)
-    tiny = xp.finfo(log_A.dtype).tiny
-    return xp.logaddexp(xp.log(xp.clip(xi, min=tiny)) + log_A, xp.log(xp.clip(1.0 - xi, min=tiny)) + log_B)
