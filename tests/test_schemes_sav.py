@@ -786,3 +786,18 @@ def test_registry_builds_each_scheme():
     assert get_scheme("sav", dt=0.1, C=1.0).hyperparams == {"dt": 0.1, "C": 1.0, "lam": 0.0, "form": "box", "relax": None, "eta": 0.99}
     assert get_scheme("expsav", dt=0.1).hyperparams["C"] == 1.0
     assert get_scheme("adam").hyperparams == {"lr": 1e-3, "b1": 0.9, "b2": 0.999, "eps": 1e-8}
+
+
+def test_xi_linear_log_matches_the_linear_form_without_overflow():
+    # ExpSAV's ξ₀ in log space: equal to the plain closed form where that is representable,
+    # and free of overflow where r̂/r̃ exceeds e^709 (E4).
+    import array_api_compat.numpy as xp
+
+    from gfref.schemes.relax import xi_linear, xi_linear_log
+
+    for log_a, log_b, budget in [(0.0, 1e-12, 1e-20), (1.0, 2.0, 0.5), (5.0, 5.3, 1e-3), (0.0, 3.0, 2.0)]:
+        exact = float(xi_linear(xp.asarray(math.exp(log_a)), xp.asarray(math.exp(log_b)), xp.asarray(budget)))
+        assert float(xi_linear_log(xp.asarray(log_a), xp.asarray(log_b), xp.asarray(budget))) == pytest.approx(exact, rel=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(xi_linear_log(xp.asarray(0.0), xp.asarray(800.0), xp.asarray(1.0))) == 1.0

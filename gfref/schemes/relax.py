@@ -99,7 +99,15 @@ def xi_linear_log(log_A, log_B, budget):
     positive = delta > 0
     safe_delta = xp.where(positive, delta, xp.ones_like(delta))
     safe_budget = xp.where(budget > 0, budget, xp.ones_like(budget))
-    log_ratio = xp.log(safe_budget) - log_A - xp.log(xp.expm1(safe_delta))
+    # log expm1(δ): directly for small δ (accurate there), as δ + log1p(−e^(−δ)) for large δ
+    # (expm1 overflows past δ ≈ 709 in float64)
+    large = safe_delta > 1.0
+    log_expm1 = xp.where(
+        large,
+        safe_delta + xp.log1p(-xp.exp(-xp.where(large, safe_delta, xp.ones_like(safe_delta)))),
+        xp.log(xp.expm1(xp.where(large, xp.ones_like(safe_delta), safe_delta))),
+    )
+    log_ratio = xp.log(safe_budget) - log_A - log_expm1
     ratio = xp.where(budget > 0, xp.exp(xp.clip(log_ratio, max=1.0)), xp.zeros_like(budget))
     xi = xp.where(positive, 1.0 - ratio, xp.zeros_like(delta))
     return xp.clip(xi, min=0.0, max=1.0)
