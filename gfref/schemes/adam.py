@@ -14,7 +14,7 @@ import math
 from typing import Any, NamedTuple
 
 from ..backend import namespace
-from .base import NonFiniteStepError, Scheme, SchemeError, StepInfo, check_finite_scalar, require_positive
+from .base import Scheme, SchemeError, StepInfo, check_finite_scalars, require_positive
 
 
 class AdamState(NamedTuple):
@@ -66,7 +66,7 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         point = problem.at(w, batch)
         g = point.grad
         gg = xp.vecdot(g, g)
-        _check_finite("adam", {"L(wⁿ)": point.loss, "‖∇L(wⁿ)‖²": gg})
+        check_finite_scalars("adam", {"L(wⁿ)": point.loss, "‖∇L(wⁿ)‖²": gg})
         n1 = state.count + 1
         m = b1 * state.m + (1.0 - b1) * g
         v = b2 * state.v + (1.0 - b2) * (g * g)
@@ -85,12 +85,3 @@ def _require_decay(name: str, value) -> float:
         raise SchemeError(f"adam: {name} must lie in [0, 1); got {value!r}")
     return float(value)
 
-
-def _check_finite(scheme: str, named: dict) -> None:
-    """One host sync: the sum of ``named``; on failure, name the non-finite one (see sgd.py)."""
-    total = sum(list(named.values())[1:], list(named.values())[0])
-    try:
-        check_finite_scalar(total, "a step quantity", scheme)
-    except NonFiniteStepError:
-        for name, value in named.items():
-            check_finite_scalar(value, name, scheme)

@@ -98,3 +98,20 @@ def check_finite_scalar(x, name: str, scheme: str):
     if not bool(xp.all(xp.isfinite(x))):
         raise NonFiniteStepError(f"{scheme}: {name} is not finite ({float(x)!r}); the step diverged")
     return x
+
+
+def check_finite_scalars(scheme: str, named) -> None:
+    """One host sync for all the 0-d arrays in ``named`` ({label: value} or [(label, value)]).
+
+    A step checks scalars only (a NaN or inf anywhere in a vector shows in its squared norm),
+    all at once; only when that fails are they examined one by one, so that the
+    :class:`NonFiniteStepError` names the first non-finite quantity.
+    """
+    pairs = list(named.items()) if isinstance(named, dict) else list(named)
+    values = [value for _, value in pairs]
+    xp = namespace(*values)
+    if bool(xp.all(xp.isfinite(xp.stack([xp.asarray(v) for v in values])))):
+        return
+    for label, value in pairs:
+        check_finite_scalar(value, label, scheme)
+    raise NonFiniteStepError(f"{scheme}: a step quantity is not finite")  # pragma: no cover

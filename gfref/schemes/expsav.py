@@ -53,10 +53,10 @@ from typing import Any, NamedTuple
 
 from ..backend import namespace
 from .base import (
-    NonFiniteStepError,
     Scheme,
     StepInfo,
     check_finite_scalar,
+    check_finite_scalars,
     require_choice,
     require_in_unit_interval,
     require_nonnegative,
@@ -168,7 +168,7 @@ def expsav(dt: float, C: float = 1.0, lam: float = 0.0, form: str = "box", relax
                 xi0 = xi_linear_log(log_r_tilde, log_r_hat, budget)
                 log_r_new = _mix(xp, xi0, log_r_tilde, log_r_hat)
             checks.update({"L(wⁿ⁺¹)": L_new, "η‖Δw‖/Δt": budget, "relaxed log rⁿ⁺¹": log_r_new})
-        _check_finite(name, checks)
+        check_finite_scalars(name, checks)
 
         info = StepInfo(loss=L, energy=log_r_new, aux=log_r_new, S=S, step_size=step_size, xi0=xi0)
         return w_new, ExpSAVState(log_r=log_r_new), info
@@ -177,19 +177,6 @@ def expsav(dt: float, C: float = 1.0, lam: float = 0.0, form: str = "box", relax
     return Scheme(name, init, step, hyperparams)
 
 
-def _check_finite(scheme: str, named: dict) -> None:
-    """One host sync per step (the sum of the scalars); on failure, name the non-finite one.
-
-    Kept here rather than imported from sav.py: a scheme module importing another binds the
-    submodule object to the factory's name in :mod:`gfref.schemes`.
-    """
-    values = list(named.values())
-    total = sum(values[1:], values[0])
-    try:
-        check_finite_scalar(total, "a step quantity", scheme)
-    except NonFiniteStepError:
-        for label, value in named.items():
-            check_finite_scalar(value, label, scheme)
 
 
 def _mix(xp, xi, log_A, log_B):

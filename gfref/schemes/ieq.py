@@ -60,11 +60,10 @@ from typing import Any, NamedTuple
 
 from ..backend import namespace, spd_solve
 from .base import (
-    NonFiniteStepError,
     Scheme,
     SchemeError,
     StepInfo,
-    check_finite_scalar,
+    check_finite_scalars,
     require_choice,
     require_in_unit_interval,
     require_nonnegative,
@@ -123,19 +122,6 @@ def _start_q(point, state, s: float, q_mode: str, scheme: str):
     return q
 
 
-def _check_finite(scheme: str, named) -> None:
-    """One sync for all scalars in ``named`` [(name, 0-d array)]; on failure name the first bad one.
-
-    Scalars only (DESIGN §6): a NaN or inf anywhere in q or Δw shows in its squared norm. The
-    scalars are ≥ 0 (or NaN), so their maximum (NaN propagates) is finite iff all of them are.
-    """
-    xp = namespace(*(value for _, value in named))
-    try:
-        check_finite_scalar(xp.max(xp.stack([value for _, value in named])), "a step scalar", scheme)
-    except NonFiniteStepError:
-        for name, value in named:
-            check_finite_scalar(value, name, scheme)
-        raise
 
 
 def _step_size(dt: float, like):
@@ -261,7 +247,7 @@ def ieq(dt: float, jacobian: str = "gram", q: str = "batch", q_scale: str = "pap
         try:
             u = spd_solve(A, q_n)  # u = (JJᵀ + I/Δt)⁻¹qⁿ = Δt·qⁿ⁺¹
         except ValueError:  # LinAlgError (a ValueError) from a Cholesky of non-finite input
-            _check_finite(name, [("‖qⁿ‖²", qq), ("trace JJᵀ", trace_G)])
+            check_finite_scalars(name, [("‖qⁿ‖²", qq), ("trace JJᵀ", trace_G)])
             raise
         q_tilde = u / dt  # qⁿ⁺¹ = (I + ΔtJJᵀ)⁻¹qⁿ
         dw = -jac_t(u)  # Δw = −Δt·Jᵀqⁿ⁺¹
@@ -281,7 +267,7 @@ def ieq(dt: float, jacobian: str = "gram", q: str = "batch", q_scale: str = "pap
                 q_new = xi0 * q_tilde + (1.0 - xi0) * q_hat
 
         qq_new = xp.vecdot(q_new, q_new)
-        _check_finite(
+        check_finite_scalars(
             name,
             [("‖qⁿ‖²", qq), ("trace JJᵀ", trace_G), ("‖qⁿ⁺¹‖²", qq_new), ("‖Δw‖²", dw2)],
         )
@@ -391,7 +377,7 @@ def ieq_adaptive(dt: float, eps: float = 1e-8, q: str = "batch", q_scale: str = 
         w_new = w + dw
 
         qq_new = xp.vecdot(q_new, q_new)
-        _check_finite(
+        check_finite_scalars(
             name,
             [("‖∇L‖²", gg), ("‖qⁿ‖²", qq), ("‖qⁿ⁺¹‖²", qq_new), ("‖Δw‖²", xp.vecdot(dw, dw))],
         )

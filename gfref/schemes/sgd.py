@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import namespace
-from .base import NonFiniteStepError, Scheme, StepInfo, check_finite_scalar, require_positive
+from .base import Scheme, StepInfo, check_finite_scalars, require_positive
 
 
 class SGDState(NamedTuple):
@@ -52,31 +52,10 @@ def sgd(lr: float) -> Scheme:
         g = point.grad
         gg = xp.vecdot(g, g)
         # one host sync per step: a diverged run shows as a non-finite loss or gradient
-        _check_finite("sgd", {"L(wⁿ)": point.loss, "‖∇L(wⁿ)‖²": gg})
+        check_finite_scalars("sgd", {"L(wⁿ)": point.loss, "‖∇L(wⁿ)‖²": gg})
         w_new = w - lr * g
         info = StepInfo(loss=point.loss, energy=point.loss, S=gg, step_size=xp.asarray(lr, dtype=w.dtype))
         return w_new, state, info
 
     return Scheme("sgd", init, step, {"lr": lr})
 
-
-def _check_finite(scheme: str, named: dict) -> None:
-    """Raise :class:`NonFiniteStepError` naming the first non-finite 0-d array of ``named``.
-
-    One host sync on the fast path (the sum of all values); only when the sum is not finite
-    are the values checked one by one to name the culprit. A sum that overflows while every
-    term is finite raises nothing.
-
-    Each scheme module keeps its own copy: a scheme module importing another binds the
-    submodule object to the factory's name in :mod:`gfref.schemes` (``gfref.schemes.sgd``
-    would become a module, not the factory).
-    """
-    values = list(named.values())
-    total = values[0]
-    for v in values[1:]:
-        total = total + v
-    try:
-        check_finite_scalar(total, "a step quantity", scheme)
-    except NonFiniteStepError:
-        for name, value in named.items():
-            check_finite_scalar(value, name, scheme)
