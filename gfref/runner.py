@@ -151,15 +151,16 @@ def reproduce(
             if runs and spec.run not in runs:
                 continue
             config = resolve_config(experiment, spec, chosen_mode, backend=backend, dtype=dtype, seed=seed, dataset=dataset)
-            tasks.append((config, mnist_dir))
+            tasks.append((config, dataset))
     start = time.perf_counter()
     if jobs == 1:
-        for config, _ in tasks:
+        for config, dataset in tasks:
             t0 = time.perf_counter()
-            status = run_one(config, _dataset_for(config, mnist_dir), out_dir, progress=progress)
+            status = run_one(config, dataset, out_dir, progress=progress)
             log(f"{config['experiment']:5s} {config['run']:15s} {status:9s} {time.perf_counter() - t0:7.1f} s")
     else:
-        _run_in_workers(tasks, out_dir, jobs, log)
+        # Workers load their own copy of the data (cached per process) rather than unpickling it.
+        _run_in_workers([(config, mnist_dir) for config, _ in tasks], out_dir, jobs, log)
     log(f"all runs: {time.perf_counter() - start:.1f} s")
     from .report import build_report
 

@@ -225,3 +225,18 @@ def test_cli_run_writes_a_run_folder(tmp_path, capsys):
     config = json.loads((folder / "config.json").read_text())
     assert config["hyperparams"]["dt"] == 0.02 and config["mode"] == "custom"
     assert json.loads((folder / "summary.json").read_text())["status"] == "finished"
+
+
+def test_reproduce_writes_a_report_and_resumes(tmp_path):
+    from gfref.runner import reproduce
+
+    lines = []
+    report = reproduce(tmp_path, mode="quick", experiments=["exp3"], runs=["sgd", "sav"], log=lines.append)
+    assert report.name == "REPORT.md" and report.exists()
+    assert (tmp_path / "figure_3_3_exp3.png").exists()
+    assert any(line.startswith("exp3  sgd") and "finished" in line for line in lines)
+    lines.clear()
+    reproduce(tmp_path, mode="quick", experiments=["exp3"], runs=["sgd", "sav"], jobs=2, log=lines.append)
+    assert sum("skipped" in line for line in lines) == 2  # nothing is redone
+    with pytest.raises(ValueError, match="jobs must be an integer >= 1"):
+        reproduce(tmp_path, jobs=0)
