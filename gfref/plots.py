@@ -25,8 +25,6 @@ through pyplot's global state, so saving works without a display.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
@@ -82,14 +80,9 @@ def run_style(run, others: dict | None = None) -> dict:
 
 def legend_label(run) -> str:
     """The run's label with what a reader must know: not in paper, diverged, incomplete."""
-    tags = []
-    if not run.in_paper:
-        tags.append("not in paper")
-    if run.diverged:
-        tags.append(f"diverged @ {run.diverged_epoch}")
-    elif run.status == "incomplete":
-        tags.append("incomplete")
-    return run.label + (f" ({', '.join(tags)})" if tags else "")
+    from .report import run_tags
+
+    return run.label + run_tags(run)
 
 
 def _plot_column(ax, run, column: str, style: dict, log: bool, scale: float = 1.0,
@@ -258,17 +251,16 @@ def figure_mnist(exp_results, title: str | None = None):
 
 
 def _atomic_savefig(fig, path: Path) -> None:
-    """Save as PNG into a temporary file of the same directory, then os.replace it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        # The constrained layout already fits labels and the outside legend into the figure,
-        # so bbox_inches="tight" (a second full draw) is not needed.
-        fig.savefig(tmp, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Render the PNG in memory, then write it atomically (:func:`gfref.results.atomic_write_bytes`)."""
+    import io
+
+    from .results import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    # The constrained layout already fits labels and the outside legend into the figure,
+    # so bbox_inches="tight" (a second full draw) is not needed.
+    fig.savefig(buffer, format="png", dpi=DPI)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def save_figures(results, out_dir, errors: dict | None = None) -> dict:

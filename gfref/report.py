@@ -31,8 +31,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,6 +40,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from . import paper_claims as pc
+from .results import atomic_write_text
 
 REPORT_NAME = "REPORT.md"
 
@@ -698,7 +697,8 @@ def _table(header: list, rows: list) -> list:
     return out + [""]
 
 
-def _run_tags(run: RunResult) -> str:
+def run_tags(run: RunResult) -> str:
+    """The tags a reader must know beside a run's label: " (not in paper, diverged @ e, incomplete)"."""
     tags = []
     if not run.in_paper:
         tags.append("not in paper")
@@ -1206,18 +1206,6 @@ def render_report(results: Results, figures: Mapping | None = None, figure_error
     return "\n".join(_section_header(results) + body + tail)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary file in the same directory, then os.replace: readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build_report(out_dir) -> Path:
     """Write ``OUT/REPORT.md`` and Figures 3.1–3.4 (PNG) from the results in ``out_dir``.
 
@@ -1240,7 +1228,7 @@ def build_report(out_dir) -> Path:
     errors: dict = {}
     figures = save_figures(results, out_dir, errors=errors)
     path = out_dir / REPORT_NAME
-    _atomic_write_text(path, render_report(results, figures, errors))
+    atomic_write_text(path, render_report(results, figures, errors))
     return path
 
 
