@@ -277,6 +277,28 @@ def test_spd_solve_matches_a_general_solve(backend):
     b_h = rng.normal(size=6)
     x = spd_solve(backend.asarray(A_h), backend.asarray(b_h))
     np.testing.assert_allclose(to_numpy(x), np.linalg.solve(A_h, b_h), rtol=1e-12)
+    # overwrite=True may factorise in A's memory (full-Jacobian IEQ's fresh Gram): same answer
+    x = spd_solve(backend.asarray(A_h.copy()), backend.asarray(b_h), overwrite=True)
+    np.testing.assert_allclose(to_numpy(x), np.linalg.solve(A_h, b_h), rtol=1e-12)
+    B_h = rng.normal(size=(6, 3))  # several right-hand sides
+    np.testing.assert_allclose(to_numpy(spd_solve(backend.asarray(A_h), backend.asarray(B_h))), np.linalg.solve(A_h, B_h), rtol=1e-12)
+
+
+def test_spd_solve_overwrites_only_when_allowed():
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(5, 5))
+    A = A @ A.T + 5 * np.eye(5)
+    b = rng.normal(size=5)
+    kept = A.copy()
+    spd_solve(A, b)
+    np.testing.assert_array_equal(A, kept)
+    spd_solve(A, b, overwrite=True)  # row-major A: factorised in place, through its transpose view
+    assert not np.array_equal(A, kept)
+
+
+def test_spd_solve_rejects_a_matrix_that_is_not_positive_definite():
+    with pytest.raises(np.linalg.LinAlgError, match="not symmetric positive definite"):
+        spd_solve(np.diag([1.0, -1.0, 2.0]), np.ones(3))
 
 
 def test_import_pulls_in_neither_matplotlib_nor_cupy():
