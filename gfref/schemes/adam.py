@@ -68,11 +68,18 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         gg = xp.vecdot(g, g)
         check_finite_scalars("adam", {"L(wⁿ)": point.loss, "‖∇L(wⁿ)‖²": gg})
         n1 = state.count + 1
-        m = b1 * state.m + (1.0 - b1) * g
-        v = b2 * state.v + (1.0 - b2) * (g * g)
-        m_hat = m / (1.0 - b1**n1)
-        v_hat = v / (1.0 - b2**n1)
-        w_new = w - lr * m_hat / (xp.sqrt(v_hat) + eps)
+        # The formulas above, with the scalars folded and the fresh vectors updated in place:
+        # each (n,) temporary costs as much as the arithmetic done on it.
+        m = b1 * state.m
+        m += (1.0 - b1) * g  # mⁿ⁺¹
+        v = g * g
+        v *= 1.0 - b2
+        v += b2 * state.v  # vⁿ⁺¹
+        denominator = xp.sqrt(v / (1.0 - b2**n1))  # √v̂
+        denominator += eps
+        delta = (lr / (1.0 - b1**n1)) * m  # η m̂
+        delta /= denominator
+        w_new = w - delta
         info = StepInfo(loss=point.loss, energy=point.loss, S=gg, step_size=xp.asarray(lr, dtype=w.dtype))
         return w_new, AdamState(m=m, v=v, count=n1), info
 

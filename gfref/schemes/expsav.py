@@ -134,8 +134,8 @@ def expsav(dt: float, C: float = 1.0, lam: float = 0.0, form: str = "box", relax
         xp = namespace(w)
         point = problem.at(w, batch)
         L, g = point.loss, point.grad
-        g_tilde = g / precond
-        S = xp.vecdot(g, g_tilde)
+        gg = xp.vecdot(g, g)
+        S = gg / precond  # ⟨g, g̃⟩ with g̃ = g/(1 + Δtλ); g̃ itself is never needed as a vector
         log_r = state.log_r
         zero = xp.zeros_like(S)
         if form == "thm2.3":
@@ -159,8 +159,8 @@ def expsav(dt: float, C: float = 1.0, lam: float = 0.0, form: str = "box", relax
         if relax is not None:
             L_new = problem.loss_at(w_new, batch)
             log_r_hat = L_new + log_C
-            dw = w_new - w
-            budget = eta * xp.sqrt(xp.vecdot(dw, dw)) / dt  # ‖Δw‖, not squared (E10)
+            # ‖Δw‖ = step_size·‖g‖ exactly (Δw = −step_size·g); not squared (E10)
+            budget = eta * step_size * xp.sqrt(gg) / dt
             if relax == "paper":  # r = ξ r̂ + (1 − ξ) r̃, constraint r − r̂ ≤ β
                 xi0 = xi_linear_log(log_r_hat, log_r_tilde, budget)
                 log_r_new = _mix(xp, xi0, log_r_hat, log_r_tilde)

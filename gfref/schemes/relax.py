@@ -41,7 +41,7 @@ from ..backend import namespace
 def xi_from_coefficients(a, b, c):
     """Smallest ξ ∈ [0, 1] with aξ² + bξ + c ≤ 0, given a ≥ 0 and a + b + c ≤ 0 (ξ = 1 feasible)."""
     xp = namespace(a, b, c)
-    disc = xp.sqrt(xp.clip(b * b - 4.0 * a * c, min=0.0))
+    disc = xp.sqrt(xp.maximum(b * b - 4.0 * a * c, 0.0))
     # ξ₋ = (−b − √disc)/(2a) = 2c/(−b + √disc); pick the form without cancellation.
     safe_a = xp.where(a > 0, a, xp.ones_like(a))
     root_plain = (-b - disc) / (2.0 * safe_a)
@@ -49,7 +49,7 @@ def xi_from_coefficients(a, b, c):
     root_stable = 2.0 * c / xp.where(denom != 0, denom, xp.ones_like(denom))
     root = xp.where(b >= 0, root_plain, root_stable)
     xi = xp.where((a > 0) & (c > 0), root, xp.zeros_like(a))
-    return xp.clip(xi, min=0.0, max=1.0)
+    return _unit_interval(xi)
 
 
 def xi_quadratic(A, B, budget):
@@ -66,7 +66,7 @@ def xi_quadratic(A, B, budget):
     needs = B > ceiling  # then B > ceiling ≥ A, so B − A > 0
     gap = xp.where(needs, B - A, xp.ones_like(B))
     xi = xp.where(needs, (B - ceiling) / gap, xp.zeros_like(B))
-    return xp.clip(xi, min=0.0, max=1.0)
+    return _unit_interval(xi)
 
 
 def xi_quadratic_vector(A, B, budget):
@@ -86,7 +86,7 @@ def xi_linear(A, B, budget):
     needs = gap > budget
     safe_gap = xp.where(needs, gap, xp.ones_like(gap))
     xi = xp.where(needs, 1.0 - budget / safe_gap, xp.zeros_like(gap))
-    return xp.clip(xi, min=0.0, max=1.0)
+    return _unit_interval(xi)
 
 
 def xi_linear_log(log_A, log_B, budget):
@@ -108,6 +108,12 @@ def xi_linear_log(log_A, log_B, budget):
         xp.log(xp.expm1(xp.where(large, xp.ones_like(safe_delta), safe_delta))),
     )
     log_ratio = xp.log(safe_budget) - log_A - log_expm1
-    ratio = xp.where(budget > 0, xp.exp(xp.clip(log_ratio, max=1.0)), xp.zeros_like(budget))
+    ratio = xp.where(budget > 0, xp.exp(xp.minimum(log_ratio, 1.0)), xp.zeros_like(budget))
     xi = xp.where(positive, 1.0 - ratio, xp.zeros_like(delta))
-    return xp.clip(xi, min=0.0, max=1.0)
+    return _unit_interval(xi)
+
+
+def _unit_interval(xi):
+    """ξ clipped to [0, 1] (``xp.clip`` is a slow masked copy in array-api-compat)."""
+    xp = namespace(xi)
+    return xp.minimum(xp.maximum(xi, 0.0), 1.0)

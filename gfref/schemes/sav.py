@@ -155,8 +155,8 @@ def sav(dt: float, C: float, lam: float = 0.0, form: str = "box", relax: str | N
         xp = namespace(w)
         point = problem.at(w, batch)
         L, g = point.loss, point.grad
-        g_tilde = g / precond
-        S = xp.vecdot(g, g_tilde)
+        gg = xp.vecdot(g, g)
+        S = gg / precond  # ⟨g, g̃⟩ with g̃ = g/(1 + Δtλ); g̃ itself is never needed as a vector
         Lc = L + C
         # A bad L + C is reported by the check below; keep the arithmetic free of warnings meanwhile.
         Lc_safe = xp.where(Lc > 0, Lc, xp.ones_like(Lc))
@@ -177,8 +177,8 @@ def sav(dt: float, C: float, lam: float = 0.0, form: str = "box", relax: str | N
             L_new = problem.loss_at(w_new, batch)
             Lc_new = L_new + C
             r_hat = xp.sqrt(xp.where(Lc_new > 0, Lc_new, xp.ones_like(Lc_new)))
-            dw = w_new - w
-            budget = eta * xp.vecdot(dw, dw) / dt
+            # ‖Δw‖² = step_size²‖g‖² exactly (Δw = −step_size·g), without a pass over w
+            budget = eta * (step_size * step_size * gg) / dt
             if relax == "paper":  # r = ξ r̂ + (1 − ξ) r̃, constraint r² − r̂² ≤ β
                 xi0 = xi_quadratic(r_hat, r_tilde, budget)
                 r_new = xi0 * r_hat + (1.0 - xi0) * r_tilde
