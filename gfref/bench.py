@@ -15,6 +15,13 @@ depend on the machine; ratios much less):
 Memory: the persistent auxiliary memory of each scheme is the size of its state (what it
 keeps between steps besides w); the transient peak is what ``tracemalloc`` sees allocated
 during one step (NumPy reports its buffers to tracemalloc).
+
+Threads: every part runs with the same number of BLAS threads (``threads``, default 1, as in
+each worker of ``gfref reproduce --jobs``; PyTorch gets the same number), printed with the
+results and saved in bench.json. One thread is the default because NumPy and SciPy each bring
+their own OpenBLAS: with two threads each on a 2-core machine, SciPy's threads (the Cholesky
+factorisation of full-Jacobian IEQ) and NumPy's (every other product) spin while the other
+library works, and the steps timed after them took 1.5–3× longer, differently from run to run.
 """
 
 from __future__ import annotations
@@ -62,12 +69,13 @@ def _problem_and_batches(experiment, batch_size, n_batches, backend, seed=0):
     return problem, model.init(seed=seed, backend=backend), batches
 
 
-def time_steps(entries, repeats: int) -> dict:
+def time_steps(entries, repeats: int, warm_up: bool = True) -> dict:
     """Median seconds per step for each (name → (scheme, problem, w, batches)), timed round-robin."""
     states = {}
     for name, (scheme, problem, w, batches) in entries.items():
         states[name] = [w, scheme.init(problem, w, batches[0])]
-        scheme.step(problem, w, states[name][1], batches[0])  # warm-up: caches, first-call costs
+        if warm_up:  # caches, first-call costs
+            scheme.step(problem, w, states[name][1], batches[0])
     times = {name: [] for name in entries}
     for r in range(repeats):
         for name, (scheme, problem, _, batches) in entries.items():
@@ -95,7 +103,7 @@ def memory_of(scheme, problem, w, batch) -> tuple[int, int]:
     return _state_bytes(state), peak
 
 
-def bench_steps(repeats: int = 20, batch_size: int = 256, dtype: str = "float64") -> dict:
+def bench_steps(repeats: int = 50, batch_size: int = 256, dtype: str = "float64") -> dict:
     """Part 1: per-step time of every scheme at the same batch size on Experiment 1."""
     backend = get_backend("numpy", dtype)
     problem, w, batches = _problem_and_batches(EXP1, batch_size, 4, backend)
@@ -113,7 +121,7 @@ def bench_steps(repeats: int = 20, batch_size: int = 256, dtype: str = "float64"
             "sgd": (schemes.get_scheme("sgd", **EXP1.run_spec("sgd").hyperparams), problem64, w64, batches64),
             "ieq": (schemes.get_scheme("ieq", **spec.hyperparams), problem64, w64, batches64),
         },
-        repeats,
+        4 * repeats,  # steps at batch 64 are short: more of them for a stable median
     )
     return {
         "experiment": "exp1",
@@ -135,17 +143,33 @@ def bench_gram_vs_explicit(batch_size: int = 256, repeats: int = 3) -> dict:
     problem, w, batches = _problem_and_batches(EXP4, batch_size, 1, backend)
     hp = dict(EXP4.run_spec("ieq").hyperparams)
     gram = time_steps({"gram": (schemes.get_scheme("ieq", **hp, jacobian="gram"), problem, w, batches)}, repeats)["gram"]
-    explicit = time_steps({"explicit": (schemes.get_scheme("ieq", **hp, jacobian="explicit"), problem, w, batches)}, 1)["explicit"]
+    # One explicit step, not warmed up: it forms a 2560 × 79 500 J and J Jᵀ (~1 TFLOP), which
+    # first-call costs cannot affect, and it takes long enough as it is.
+    explicit = time_steps({"explicit": (schemes.get_scheme("ieq", **hp, jacobian="explicit"), problem, w, batches)}, 1,
+                          warm_up=False)["explicit"]
     return {"experiment": "exp4", "batch_size": batch_size, "system_size": batch_size * EXP4.k,
             "gram_s": gram, "explicit_s": explicit, "speedup": explicit / gram}
 
 
-def bench_torch(dtype: str = "float64", epochs: int = 3) -> dict | None:
-    """Part 3: one plain SGD epoch of Experiment 1, gfref against PyTorch eager (None without PyTorch)."""
+def bench_torch(dtype: str = "float64", epochs: int = 5, threads: int | None = None) -> dict | None:
+    """Part 3: one plain SGD epoch of Experiment 1, gfref against PyTorch eager (None without PyTorch).
+
+    ``threads`` sets PyTorch's intra-op threads for the measurement (None: PyTorch's default).
+    """
     try:
         import torch
     except ImportError:
         return None
+    saved_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _bench_torch(torch, dtype, epochs)
+    finally:
+        torch.set_num_threads(saved_threads)
+
+
+def _bench_torch(torch, dtype: str, epochs: int) -> dict:
     from . import data
     from .train import batches as epoch_batches
 
@@ -194,10 +218,30 @@ def bench_torch(dtype: str = "float64", epochs: int = 3) -> dict | None:
             "torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 
-def run_bench(out_dir=None, repeats: int = 20, quick: bool = False, log=print) -> dict:
-    """Run all parts, print the ratios, and write OUT/bench.json when ``out_dir`` is given."""
+def run_bench(out_dir=None, repeats: int = 50, quick: bool = False, threads: int = 1, log=print) -> dict:
+    """Run all parts with ``threads`` BLAS threads, print the ratios, write OUT/bench.json when ``out_dir`` is given."""
+    from threadpoolctl import threadpool_limits
+
     if quick:
         repeats = min(repeats, 5)
+    log(f"{threads} BLAS thread{'s' if threads != 1 else ''} for NumPy and SciPy, and as many for PyTorch")
+    with threadpool_limits(limits=threads, user_api="blas"):
+        result = _run_parts(repeats, quick, threads, log)
+    result["steps"]["blas_threads"] = threads
+    if out_dir is not None:
+        from pathlib import Path
+
+        from .results import write_json
+
+        flat = dict(result["steps"])
+        flat["gram"] = result["gram"]
+        flat["torch"] = result["torch"]
+        write_json(Path(out_dir) / "bench.json", flat)
+        log(f"wrote {Path(out_dir) / 'bench.json'}")
+    return result
+
+
+def _run_parts(repeats: int, quick: bool, threads: int, log) -> dict:
     result = {"steps": bench_steps(repeats=repeats)}
     steps = result["steps"]
     log(f"Per-step time on Experiment 1 at batch {steps['batch_size']} ({steps['dtype']}, n = {steps['n_params']}), median of {repeats}:")
@@ -212,21 +256,11 @@ def run_bench(out_dir=None, repeats: int = 20, quick: bool = False, log=print) -
         f"structured Gram {g['gram_s']:.3f} s/step, explicit J {g['explicit_s']:.3f} s/step: {g['speedup']:.0f}× faster")
     result["torch"] = {}
     for dtype in ("float64", "float32"):
-        t = bench_torch(dtype)
+        t = bench_torch(dtype, threads=threads)
         if t is None:
             log("PyTorch is not installed: the comparison with PyTorch's eager mode is skipped")
             break
         result["torch"][dtype] = t
         log(f"SGD epoch of Experiment 1 in {dtype}: gfref {t['gfref_epoch_s']:.3f} s, PyTorch {t['torch_version']} eager "
             f"{t['torch_epoch_s']:.3f} s: ratio {t['ratio']:.2f}")
-    if out_dir is not None:
-        from pathlib import Path
-
-        from .results import write_json
-
-        flat = dict(steps)
-        flat["gram"] = result["gram"]
-        flat["torch"] = result["torch"]
-        write_json(Path(out_dir) / "bench.json", flat)
-        log(f"wrote {Path(out_dir) / 'bench.json'}")
     return result

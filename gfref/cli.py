@@ -4,7 +4,7 @@
                     [--backend numpy|cupy|array_api_strict] [--dtype float64|float32] [--seed N]
     gfref run EXPERIMENT SCHEME [--set dt=0.1 --set C=10] [--epochs N] [--batch-size B] [--out DIR]
     gfref report DIR
-    gfref bench [--out DIR] [--repeats N]
+    gfref bench [--out DIR] [--repeats N] [--threads N] [--quick]
 
 Bad arguments give one line on stderr and exit status 2, never a traceback.
 """
@@ -74,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
         "explicit-Jacobian IEQ on MNIST, peak auxiliary memory, and (when PyTorch is installed) an SGD epoch against PyTorch.",
     )
     bench.add_argument("--out", type=Path, default=None, help="also write OUT/bench.json (the report's fair Table 3.8 and memory table)")
-    bench.add_argument("--repeats", type=int, default=20, help="timed steps per scheme (default: 20)")
+    bench.add_argument("--repeats", type=int, default=50, help="timed steps per scheme (default: 50)")
+    bench.add_argument("--threads", type=int, default=1,
+                       help="BLAS (and PyTorch) threads during the measurements (default: 1, as each worker of 'reproduce --jobs')")
     bench.add_argument("--quick", action="store_true", help="fewer repeats and a smaller explicit-Jacobian case")
     return parser
 
@@ -145,7 +147,9 @@ def _cmd_bench(args) -> int:
 
     if args.repeats < 1:
         raise ValueError(f"--repeats must be >= 1; got {args.repeats}")
-    run_bench(out_dir=args.out, repeats=args.repeats, quick=args.quick)
+    if args.threads < 1:
+        raise ValueError(f"--threads must be >= 1; got {args.threads}")
+    run_bench(out_dir=args.out, repeats=args.repeats, quick=args.quick, threads=args.threads)
     return 0
 
 

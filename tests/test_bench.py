@@ -17,7 +17,7 @@ def test_bench_writes_ratios_memory_and_feeds_the_report(tmp_path, monkeypatch):
 
     # the explicit-Jacobian MNIST step at batch 256 needs ~2 GB and minutes: use batch 4 here
     monkeypatch.setattr(bench, "bench_gram_vs_explicit", lambda batch_size, repeats: bench_gram_vs_explicit(4, 1))
-    monkeypatch.setattr(bench, "bench_torch", lambda dtype: None)  # PyTorch is optional; not timed here
+    monkeypatch.setattr(bench, "bench_torch", lambda dtype, threads=None: None)  # PyTorch is optional; not timed here
     lines = []
     result = run_bench(out_dir=tmp_path, repeats=1, quick=True, log=lines.append)
     steps = result["steps"]

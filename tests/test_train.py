@@ -199,6 +199,7 @@ def test_the_paper_tables_are_verbatim():
         (["run", "exp1", "sav", "--set", "form=sideways", "--epochs", "1"], "form must be one of"),
         (["run", "exp1", "sgd", "--batch-size", "0"], "--batch-size must be >= 1"),
         (["bench", "--repeats", "0"], "--repeats must be >= 1"),
+        (["bench", "--threads", "0"], "--threads must be >= 1"),
     ],
 )
 def test_cli_errors_are_one_clear_line(argv, expected, capsys, tmp_path):
