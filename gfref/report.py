@@ -973,8 +973,10 @@ def _section_table_3_8_fair(results: Results, ledger: _Ledger) -> list:
     task = _bench_task(bench)
     ratios = bench.get("ratio_to_sgd") if isinstance(bench.get("ratio_to_sgd"), dict) else {}
     sgd_time = per_step.get("sgd")
+    threads = bench.get("blas_threads")
+    threads_text = f", {threads} BLAS thread{'s' if threads != 1 else ''}" if _is_number(threads) else ""
     lines += [f"From bench.json: {_exp_name(str(bench.get('experiment', 'exp1')))}, batch "
-              f"{bench.get('batch_size', '?')} for every scheme, {bench.get('dtype', 'float64')}; compared with "
+              f"{bench.get('batch_size', '?')} for every scheme, {bench.get('dtype', 'float64')}{threads_text}; compared with "
               f"Table 3.8's {task} row. §2.3's per-iteration complexity is shown beside it.", ""]
     rows = []
     for run_name in table_rows([r for r in pc.TABLE_3_8[task] if r in per_step], per_step):

@@ -137,7 +137,7 @@ def make_results(out: Path, bench: bool = True) -> Path:
     if bench:
         n = 42000
         (out / "bench.json").write_text(json.dumps({
-            "experiment": "exp1", "batch_size": 256, "dtype": "float64", "n_params": n,
+            "experiment": "exp1", "batch_size": 256, "dtype": "float64", "n_params": n, "blas_threads": 1,
             "per_step_s": {"sgd": 0.010, "adam": 0.011, "sav": 0.012, "ieq": 0.100},
             "ratio_to_sgd": {"sgd": 1.0, "adam": 1.1, "sav": 1.2, "ieq": 10.0},
             "aux_memory_bytes": {"sgd": 0, "adam": 16 * n, "sav": 8, "ieq": 0},
@@ -366,6 +366,7 @@ def test_final_losses_and_time(report):
     assert f"3.5× \\| 3.50× {AGREE}" in row and f"1.5× \\| 1.50× {AGREE}" in row
     row = table_row(text, "### (b)", "IEQ (Full Jacobian)")  # bench: 10× against 3.5×
     assert f"3.5× \\| 10.00× {DISAGREE}" in row
+    assert "batch 256 for every scheme, float64, 1 BLAS thread;" in text
     row = table_row(text, "## §3.6.4", "ExpSAV")  # the paper claims O(n²); not in bench.json
     assert "not measured" in row
     row = table_row(text, "## §3.6.4", "SAV")  # §2.3: O(n²); measured one float + n floats
