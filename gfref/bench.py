@@ -21,7 +21,7 @@ each worker of ``gfref reproduce --jobs``; PyTorch gets the same number), printe
 results and saved in bench.json. One thread is the default because NumPy and SciPy each bring
 their own OpenBLAS: with two threads each on a 2-core machine, SciPy's threads (the Cholesky
 factorisation of full-Jacobian IEQ) and NumPy's (every other product) spin while the other
-library works, and the steps timed after them took 1.5–3× longer, differently from run to run.
+library works, and the steps timed after them took 2–5× longer, differently from run to run.
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def check_finite_scalars(scheme: str, named) -> None:
     """
     pairs = list(named.items()) if isinstance(named, dict) else list(named)
     # Σ v·0 is 0 when every v is finite and NaN otherwise (inf·0 = NaN), and cannot overflow:
-    # one cheap reduction instead of stacking the scalars.
+    # a few scalar operations instead of stacking the scalars into an array.
     values = [value for _, value in pairs]
     probe = values[0] * 0.0
     for value in values[1:]:
