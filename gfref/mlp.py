@@ -130,8 +130,7 @@ class MLP:
         Xt = xp.concat([X, ones], axis=1)
         S = Xt @ W  # Z, turned into σ(Z) in place below
         D = xp.astype(S > 0, S.dtype)
-        # σ(Z) = Z·σ'(Z), in place: every fresh (B, m) buffer costs page faults, and Z itself
-        # is not needed again.
+        # σ(Z) = Z·σ'(Z), in place: one fresh (B, m) array fewer, and Z itself is not needed again.
         S *= D
         return S @ a, Cache(Xt, D, S, a)
 
