@@ -30,6 +30,7 @@ def test_bench_writes_ratios_memory_and_feeds_the_report(tmp_path, monkeypatch):
     assert result["gram"]["system_size"] == 40 and result["gram"]["speedup"] > 0
     saved = json.loads((tmp_path / "bench.json").read_text())
     assert saved["per_step_s"].keys() == steps["per_step_s"].keys()
+    assert saved["blas_threads"] == 1  # the default, named in the report's fair Table 3.8
     assert any("× SGD" in line for line in lines)
     assert any("PyTorch is not installed" in line for line in lines)
 
